@@ -1,0 +1,12 @@
+"""Numba-jitted CPU kernels on plain NumPy arrays (NCHW, float32/float64).
+
+Convolution is lowered to ``W2d @ im2col(x)``; its input gradient is ``col2im``.
+Plain-NumPy reference versions live in :mod:`kernels.cpu.reference`.
+"""
+from .conv import col2im, conv_output_size, im2col
+from .pool import (avgpool2d_backward, avgpool2d_forward, maxpool2d_backward,
+                   maxpool2d_forward, pool_output_size)
+
+__all__ = ["conv_output_size", "pool_output_size", "im2col", "col2im",
+           "maxpool2d_forward", "maxpool2d_backward",
+           "avgpool2d_forward", "avgpool2d_backward"]

@@ -1,0 +1,124 @@
+"""Reverse-mode backward: an iterative topological order (no recursion, so a
+100,000-op chain works), gradients accumulated per node, and each node's
+saved arrays freed as soon as its own backward has run."""
+
+SECOND_BACKWARD = (
+    "Trying to backward through the graph a second time (or to use results of a "
+    "backward whose saved arrays were already freed). Saved arrays are freed when "
+    "you call .backward(); pass retain_graph=True to the first call if you need "
+    "to backward through the graph again.")
+
+
+def producer(tensor, version):
+    """The (node, output index) that made `tensor` as it was at `version`:
+    an in-place op on a tensor with history rebases it onto a new node, but
+    ops that used the older value must still reach the older node."""
+    if tensor._version != version and tensor._history:
+        for upto, node, index in tensor._history:
+            if version <= upto:
+                return node, index
+    return tensor._node, tensor._out_index
+
+
+def _topological_order(root):
+    """Nodes reachable from `root`, each after every node that consumes it."""
+    order, visited = [], {root}
+    stack = [(root, False)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, expanded = pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node.freed:
+            raise RuntimeError(SECOND_BACKWARD)
+        push((node, True))
+        for parent, version in zip(node.parents, node.versions):
+            child = parent._node if parent._version == version else producer(parent, version)[0]
+            if child is not None and child not in visited:
+                visited.add(child)
+                push((child, False))
+    order.reverse()
+    return order
+
+
+def _check_versions(node):
+    for t, version in zip(node.parents, node.versions):
+        if t._version != version:
+            raise RuntimeError(
+                f"one of the tensors needed for gradient computation has been modified by an "
+                f"in-place operation: the input of shape {tuple(t.shape)} to {node.name} is at "
+                f"version {t._version}; expected version {version}. Make the change out of "
+                f"place (x = x + y) or clone the tensor before modifying it.")
+
+
+def _accumulate_leaf(tensor, grad, upstream):
+    # A leaf's .grad must own its array: later in-place updates (clipping,
+    # zero_) must not reach another tensor's grad or an upstream buffer.
+    if grad.dtype != tensor._data.dtype:
+        grad = grad.astype(tensor._data.dtype)
+    if tensor.grad is None:
+        if grad is upstream or grad.base is not None or not grad.flags.writeable:
+            grad = grad.copy()
+        tensor.grad = type(tensor)._make(grad, tensor._backend, None)
+    else:
+        existing = tensor.grad._data
+        if existing.shape == grad.shape and existing.flags.writeable:
+            existing += grad
+        else:
+            tensor.grad._data = existing + grad
+        tensor.grad._version += 1
+
+
+def run_backward(tensor, grad, retain_graph=False):
+    """Propagate `grad` (an array shaped like `tensor`) to every leaf."""
+    root = tensor._node
+    if root is None:  # backward on a leaf: its gradient is the seed itself
+        _accumulate_leaf(tensor, grad, grad)
+        return
+    pending = {root: _seed(root, tensor._out_index, grad)}
+    for node in _topological_order(root):
+        grads = pending.pop(node, None)
+        if grads is None:
+            if not retain_graph:
+                node.free()
+            continue
+        if node.__class__.saves_inputs:
+            _check_versions(node)
+        if node.n_outputs == 1:
+            upstream = grads
+            input_grads = node.backward(grads)
+        else:
+            upstream = None
+            input_grads = node.backward(*node.fill_missing(grads))
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        for parent, g, needed, version in zip(node.parents, input_grads, node.needs_grad,
+                                              node.versions):
+            if g is None or not needed:
+                continue
+            child, out_index = (parent._node, parent._out_index) if parent._version == version \
+                else producer(parent, version)
+            if child is None:
+                _accumulate_leaf(parent, g, upstream)
+                continue
+            if parent._retains_grad:
+                _accumulate_leaf(parent, g, upstream)
+            if child.n_outputs == 1:
+                prev = pending.get(child)
+                pending[child] = g if prev is None else prev + g
+            else:
+                slots = pending.get(child)
+                if slots is None:
+                    slots = pending[child] = [None] * child.n_outputs
+                slots[out_index] = g if slots[out_index] is None else slots[out_index] + g
+        if not retain_graph:
+            node.free()
+
+
+def _seed(node, out_index, grad):
+    if node.n_outputs == 1:
+        return grad
+    slots = [None] * node.n_outputs
+    slots[out_index] = grad
+    return slots

@@ -1,0 +1,1 @@
+"""Differentiable operations, one `Op` subclass each, grouped by kind."""
