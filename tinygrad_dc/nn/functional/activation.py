@@ -1,0 +1,2 @@
+"""nn.functional: activation (being written)."""
+__all__ = []
