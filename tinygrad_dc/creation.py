@@ -119,24 +119,37 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     return _finish(backend.xp.eye(n, m, dtype=_float_dtype(dtype).np), backend, requires_grad)
 
 
+def _random_float_dtype(name, dtype):
+    dt = _float_dtype(dtype)
+    if not dt.is_floating_point:
+        raise TypeError(f"{name}: expected a floating point dtype, got {dt.name}")
+    return dt
+
+
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
+    dt = _random_float_dtype("rand", dtype)
     backend = get_backend(device)
-    array = uniform_array(backend, _shape_arg(size), 0.0, 1.0, _float_dtype(dtype).np)
+    array = uniform_array(backend, _shape_arg(size), 0.0, 1.0, dt.np)
     return _finish(array, backend, requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
+    dt = _random_float_dtype("randn", dtype)
     backend = get_backend(device)
-    array = normal_array(backend, _shape_arg(size), 0.0, 1.0, _float_dtype(dtype).np)
+    array = normal_array(backend, _shape_arg(size), 0.0, 1.0, dt.np)
     return _finish(array, backend, requires_grad)
 
 
 def randint(low, high=None, size=None, dtype=None, device=None, requires_grad=False,
             generator=None):
-    if high is None:
+    if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
+    elif high is None:
         low, high = 0, low
     if size is None:
         raise TypeError("randint() missing the size argument")
+    if high <= low:
+        raise ValueError(f"randint: expected low < high, got low={low} and high={high}")
     backend = get_backend(device)
     dt = dtypes.from_any(dtype) or dtypes.int64
     array = randint_array(backend, low, high, _shape_arg((size,)) if not isinstance(size, int)

@@ -70,8 +70,8 @@ def from_any(dtype):
         if name in _BY_NAME:
             return _BY_NAME[name]
         raise TypeError(f"unknown dtype name {dtype!r}")
-    if dtype is _pyfloat:
-        return default_float
+    if dtype is _pyfloat:  # PyTorch maps the Python type `float` to float64
+        return float64
     if dtype is _pyint:
         return int64
     if dtype is _pybool:

@@ -5,6 +5,7 @@ only normalises arguments (dims, scalars, dtypes) and validates them at the
 door, so errors name the shapes, dtypes and devices the user passed.
 """
 from collections import namedtuple
+from contextlib import nullcontext as _nullcontext
 import numbers
 
 import numpy as np
@@ -40,6 +41,23 @@ class device(str):
 MinMax = namedtuple("MinMax", ["values", "indices"])
 
 
+def _format_values(arr):
+    """The values as PyTorch prints them: whole floats as `1.`, others with
+    4 decimals (scientific when the magnitudes call for it), bools unpadded
+    unless a False sets the width."""
+    if arr.size == 0:
+        return "[]"
+    kw = dict(separator=", ", prefix="tensor(")
+    if arr.dtype.kind == "f":
+        finite = arr[np.isfinite(arr)]
+        if not np.array_equal(finite, np.round(finite)):
+            kw.update(precision=4, floatmode="fixed")
+    elif arr.dtype == np.bool_:
+        true = " True" if not arr.all() else "True"
+        kw["formatter"] = {"bool": lambda b: true if b else "False"}
+    return np.array2string(arr, **kw)
+
+
 def _is_device_array(data):
     return type(data).__module__.split(".")[0] == "cupy"
 
@@ -55,7 +73,11 @@ def _array_from(data, dtype, backend, copy):
         if _is_device_array(data) and backend.name == "cpu":
             arr = data.get()
     else:
-        arr = np.asarray(data)
+        try:
+            arr = np.asarray(data)
+        except ValueError:
+            raise ValueError(f"cannot make a tensor from {type(data).__name__} data: the nested "
+                             f"sequences are ragged (their lengths differ)") from None
         if dt is None and arr.dtype == np.float64:
             dt = dtypes.default_float
         elif dt is None and arr.dtype.kind in "iu":
@@ -119,13 +141,13 @@ def _key_to_arrays(key, backend):
         return backend.xp.asarray([_key_to_arrays(k, backend) if isinstance(k, Tensor) else k
                                    for k in key])
     if isinstance(key, list):
-        return backend.xp.asarray(key)
+        return backend.xp.asarray(key, dtype=None if key else backend.xp.int64)
     return key
 
 
 class Tensor:
     __slots__ = ("_data", "_backend", "_node", "_out_index", "_requires_grad", "grad",
-                 "_version", "_retains_grad", "_history", "__weakref__")
+                 "_version", "_retains_grad", "_history", "_view", "__weakref__")
     __array_priority__ = 1000  # numpy scalars defer to our reflected operators
 
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
@@ -162,6 +184,8 @@ class Tensor:
         return t
 
     def _like(self, array):
+        if not array.ndim:  # NumPy gives scalars for 0-d results; a tensor holds an array
+            array = self._backend.xp.asarray(array)
         return Tensor._make(array, self._backend, None)
 
     # ---------------------------------------------------------------- attributes
@@ -299,11 +323,14 @@ class Tensor:
         return id(self)
 
     def __repr__(self):
-        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(", precision=4)
+        body = _format_values(self.numpy())
         extras = []
+        if self._data.size == 0 and self._data.shape != (0,):
+            extras.append(f"size={tuple(self.shape)}")
         if self._backend.name != "cpu":
             extras.append(f"device='{self._backend.name}'")
-        if self._data.dtype not in (np.float32, np.int64, np.bool_) or self._data.size == 0:
+        if self._data.dtype not in (np.float32, np.int64, np.bool_) or \
+                (self._data.size == 0 and self._data.dtype != np.float32):
             extras.append(f"dtype={self.dtype!r}")
         if self._node is not None:
             extras.append(f"grad_fn=<{self._node.name}>")
@@ -329,7 +356,9 @@ class Tensor:
         if dt is not None:
             dt = dtypes.from_any(dt)
             if dt.np != self._data.dtype:
-                out = E.Cast.apply(out, dtype=dt.np)
+                # integer and bool results carry no gradient (PyTorch's rule)
+                with no_grad() if not dt.is_floating_point else _nullcontext():
+                    out = E.Cast.apply(out, dtype=dt.np)
         if dev is not None:
             target = get_backend(dev)
             if target is not out._backend:
@@ -388,6 +417,10 @@ class Tensor:
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
         if create_graph:
             raise NotImplementedError("create_graph=True (higher-order gradients) is not supported")
+        run_backward(self, self._seed_gradient(gradient), bool(retain_graph))
+
+    def _seed_gradient(self, gradient):
+        """The array that starts a backward pass from this tensor, validated."""
         if not self._requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a "
                                "grad_fn: nothing to differentiate")
@@ -395,18 +428,19 @@ class Tensor:
             if self._data.size != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
                                    f"this tensor has shape {tuple(self.shape)}: pass gradient=")
-            grad = self._backend.xp.ones(self.shape, dtype=self._data.dtype)
-        else:
-            grad = gradient._data if isinstance(gradient, Tensor) else \
-                _array_from(gradient, None, self._backend, False)
-            if grad.shape != self.shape:
-                raise ShapeError(f"gradient has shape {tuple(grad.shape)} but the tensor has "
-                                 f"shape {tuple(self.shape)}")
-            grad = grad.astype(self._data.dtype, copy=False)
-        run_backward(self, grad, bool(retain_graph))
+            return self._backend.xp.ones(self.shape, dtype=self._data.dtype)
+        if isinstance(gradient, Tensor) and gradient._backend is not self._backend:
+            _function.check_same_device((self, gradient))
+        grad = gradient._data if isinstance(gradient, Tensor) else \
+            _array_from(gradient, None, self._backend, False)
+        if grad.shape != self.shape:
+            raise ShapeError(f"gradient has shape {tuple(grad.shape)} but the tensor has "
+                             f"shape {tuple(self.shape)}")
+        return grad.astype(self._data.dtype, copy=False)
 
     # ---------------------------------------------------------------- arithmetic
-    def _binary(self, op, other, reverse=False):
+    def _operands(self, other, reverse=False):
+        """self and other as two tensors of PyTorch's common dtype."""
         a, b = (other, self) if reverse else (self, other)
         if not isinstance(a, Tensor):
             a = _scalar_like(a, b)
@@ -414,11 +448,17 @@ class Tensor:
             b = _scalar_like(b, a)
         if a._data.dtype != b._data.dtype:
             a, b = _promote(a, b)
+        return a, b
+
+    def _binary(self, op, other, reverse=False, true_div=False):
+        a, b = self._operands(other, reverse)
+        if true_div and a._data.dtype.kind != "f":  # int / int gives floats, as in PyTorch
+            a, b = a.float(), b.float()
         try:
             return op.apply(a, b)
-        except ValueError as e:
-            raise ShapeError(f"{op.__name__.lower()}: shapes {tuple(a.shape)} and {tuple(b.shape)} "
-                             f"cannot be broadcast together") from e
+        except ValueError:
+            _check_broadcast(op.__name__.lower(), a, b)
+            raise
 
     def __add__(self, other):
         return self._binary(E.Add, other)
@@ -439,10 +479,10 @@ class Tensor:
         return self._binary(E.Mul, other, True)
 
     def __truediv__(self, other):
-        return _float_operands(self, other)._binary(E.Div, _float_other(other))
+        return self._binary(E.Div, other, true_div=True)
 
     def __rtruediv__(self, other):
-        return _float_operands(self, other)._binary(E.Div, _float_other(other), True)
+        return self._binary(E.Div, other, True, true_div=True)
 
     def __pow__(self, exponent):
         if self._data.dtype.kind != "f" and isinstance(exponent, float):
@@ -468,16 +508,16 @@ class Tensor:
         return self.abs()
 
     def _no_grad_binary(self, fn, other, reverse=False):
-        other_arr = other._data if isinstance(other, Tensor) else other
-        if isinstance(other, Tensor) and other._backend is not self._backend:
-            _function.check_same_device((self, other))
-        a, b = (other_arr, self._data) if reverse else (self._data, other_arr)
+        """A binary op with no gradient (comparisons, //, %), on operands
+        promoted as PyTorch does."""
+        a, b = self._operands(other, reverse)
+        if a._backend is not b._backend:
+            _function.check_same_device((a, b))
         try:
-            return self._like(fn(a, b))
-        except ValueError as e:
-            raise ShapeError(f"shapes {tuple(self.shape)} and "
-                             f"{tuple(getattr(other_arr, 'shape', ()))} cannot be broadcast "
-                             f"together") from e
+            return self._like(fn(a._data, b._data))
+        except ValueError:
+            _check_broadcast(fn.__name__, a, b)
+            raise
 
     def __floordiv__(self, other):
         return self._no_grad_binary(self._backend.xp.floor_divide, other)
@@ -488,10 +528,17 @@ class Tensor:
     def __mod__(self, other):
         return self._no_grad_binary(self._backend.xp.remainder, other)
 
+    def __rmod__(self, other):
+        return self._no_grad_binary(self._backend.xp.remainder, other, True)
+
     def __eq__(self, other):
+        if other is None:  # `t == None` is False, as in PyTorch
+            return NotImplemented
         return self._no_grad_binary(self._backend.xp.equal, other)
 
     def __ne__(self, other):
+        if other is None:
+            return NotImplemented
         return self._no_grad_binary(self._backend.xp.not_equal, other)
 
     def __lt__(self, other):
@@ -624,7 +671,10 @@ class Tensor:
             if max is not None:
                 out = minimum(out, max)
             return out
-        return E.Clamp.apply(self, min=min, max=max)
+        t = self
+        if t._data.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
+            t = t.float()  # clamp(int, 0.5) promotes like a binary op
+        return E.Clamp.apply(t, min=min, max=max)
 
     clip = clamp
 
@@ -642,6 +692,8 @@ class Tensor:
         return R.Mean.apply(t, axis=_axes(dim, t.ndim), keepdim=keepdim)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        if isinstance(dim, bool):  # var(False): PyTorch's var(unbiased) overload
+            dim, unbiased = None, dim
         if isinstance(unbiased, bool) or unbiased is None:
             if correction is None:
                 correction = 1 if unbiased in (None, True) else 0
@@ -680,10 +732,19 @@ class Tensor:
         return self._minmax(dim, keepdim, other, False)
 
     def amax(self, dim=(), keepdim=False):
-        return R.Amax.apply(self, axis=_axes(dim, self.ndim), keepdim=keepdim)
+        return R.Amax.apply(self, axis=self._nonempty_axes("amax", dim), keepdim=keepdim)
 
     def amin(self, dim=(), keepdim=False):
-        return R.Amin.apply(self, axis=_axes(dim, self.ndim), keepdim=keepdim)
+        return R.Amin.apply(self, axis=self._nonempty_axes("amin", dim), keepdim=keepdim)
+
+    def _nonempty_axes(self, name, dim):
+        """The axes of a max/min reduction, none of which may be empty."""
+        axes = _axes(dim, self.ndim)
+        for ax in range(self.ndim) if axes is None else axes:
+            if self.shape[ax] == 0:
+                raise IndexError(f"{name}(): expected reduction dim {ax} to have non-zero size "
+                                 f"(shape {tuple(self.shape)})")
+        return axes
 
     def _arg(self, fn, dim, keepdim):
         if dim is None:
@@ -769,7 +830,9 @@ class Tensor:
                              f"(shape {tuple(self.shape)})")
         if shape == self._data.shape:
             return self
-        return M.Reshape.apply(self, shape=shape)
+        out = M.Reshape.apply(self, shape=shape)
+        out._view = (self, "reshape", None)
+        return out
 
     def view(self, *shape):
         if len(shape) == 1 and (isinstance(shape[0], dtypes.DType) or shape[0] in (np.float32,)):
@@ -831,7 +894,9 @@ class Tensor:
             raise RuntimeError(f"permute: repeated dim in {list(dims)}")
         if axes == tuple(range(self.ndim)):
             return self
-        return M.Permute.apply(self, axes=axes)
+        out = M.Permute.apply(self, axes=axes)
+        out._view = (self, "permute", axes)
+        return out
 
     def transpose(self, dim0, dim1):
         if self.ndim < 2 and self.ndim == 0:
@@ -854,6 +919,9 @@ class Tensor:
             raise ShapeError(f"expand: the number of sizes {len(sizes)} must be at least the "
                              f"tensor's number of dims {self.ndim} (shape {tuple(self.shape)})")
         lead = len(sizes) - self.ndim
+        if any(s < 0 for s in sizes[:lead]) or any(s < -1 for s in sizes):
+            raise ShapeError(f"expand: the sizes {list(sizes)} are invalid for shape "
+                             f"{tuple(self.shape)} (-1 is only allowed for existing dims)")
         shape = tuple(self.shape[i - lead] if s == -1 and i >= lead else s
                       for i, s in enumerate(sizes))
         for i, s in enumerate(self.shape):
@@ -899,6 +967,8 @@ class Tensor:
         return tuple(out)
 
     def chunk(self, chunks, dim=0):
+        if chunks <= 0:
+            raise ValueError(f"chunk expects `chunks` to be greater than 0, got {chunks}")
         n = self.shape[_normalize_dim(dim, self.ndim)]
         step = -(-n // chunks) if n else 1
         return self.split(step, dim)
@@ -925,6 +995,12 @@ class Tensor:
         mask = mask if isinstance(mask, Tensor) else Tensor(mask, device=self.device)
         if mask._data.dtype != np.bool_:
             raise TypeError(f"masked_fill: expected a bool mask, got {mask.dtype.name}")
+        if isinstance(value, Tensor) and value.ndim != 0:
+            raise ShapeError(f"masked_fill only supports a 0-dimensional value tensor, but got "
+                             f"one of shape {tuple(value.shape)}")
+        # the value takes the tensor's dtype: masked_fill never promotes
+        value = value.to(self.dtype) if isinstance(value, Tensor) else \
+            Tensor._make(self._backend.xp.asarray(value, dtype=self._data.dtype), self._backend, None)
         return where(mask, value, self)
 
     def where(self, condition, other):
@@ -942,12 +1018,20 @@ class Tensor:
                 raise ShapeError(f"gather: index {tuple(index.shape)} is larger than input "
                                  f"{tuple(self.shape)} at dim {d}")
         _function.check_same_device((self, index))
-        return I.Gather.apply(self, index=index._data, axis=axis)
+        idx = index._data
+        if idx.size and (idx.min() < 0 or idx.max() >= self.shape[axis]):
+            bad = int(idx.min()) if idx.min() < 0 else int(idx.max())
+            raise IndexError(f"gather: index {bad} is out of bounds for dim {dim} with size "
+                             f"{self.shape[axis]}")
+        return I.Gather.apply(self, index=idx, axis=axis)
 
     # ---------------------------------------------------------------- indexing
     def __getitem__(self, key):
         key = _key_to_arrays(key, self._backend)
-        return I.GetItem.apply(self, key=key)
+        out = I.GetItem.apply(self, key=key)
+        if I.is_basic(key):
+            out._view = (self, "getitem", key)
+        return out
 
     def __setitem__(self, key, value):
         key = _key_to_arrays(key, self._backend)
@@ -958,11 +1042,16 @@ class Tensor:
         if _state.enabled and (self._requires_grad or value._requires_grad):
             self._check_inplace_allowed()
             old = self._snapshot()
-            self._rebase(I.SetItem.apply(old, value, key=key))
+            self._commit(I.SetItem.apply(old, value, key=key))
         else:
             _function.check_same_device((self, value))
-            self._data[key] = value._data
-            self._version += 1
+            try:
+                self._data[key] = value._data
+            except ValueError:
+                raise ShapeError(f"setitem: a value of shape {tuple(value.shape)} cannot be "
+                                 f"assigned to the indexed part of the tensor of shape "
+                                 f"{tuple(self.shape)}") from None
+            self._bump_version()
 
     # ---------------------------------------------------------------- in place
     def _check_inplace_allowed(self):
@@ -977,6 +1066,50 @@ class Tensor:
         old._requires_grad, old._out_index, old._version = \
             self._requires_grad, self._out_index, self._version
         return old
+
+    def _base_of_view(self):
+        """(base, kind, arg) when this tensor still shares memory with the
+        tensor it was made a view of (by basic indexing, reshape, permute)."""
+        view = getattr(self, "_view", None)  # unset on tensors made without a view
+        if view is not None and self._backend.xp.may_share_memory(self._data, view[0]._data):
+            return view
+        return None
+
+    def _bump_version(self):
+        """Count a write into this tensor's memory, and into its bases' (a
+        view shares their memory), so graphs that saved them notice."""
+        self._version += 1
+        view = self._base_of_view()
+        while view is not None:
+            view[0]._version += 1
+            view = view[0]._base_of_view()
+
+    def _commit(self, result):
+        """Make this tensor hold `result`, the out-of-place value of an
+        in-place op; when it is a view, the change is written through to its
+        base as well (recorded as index assignment), as PyTorch's views do."""
+        view = self._base_of_view()
+        while view is not None:  # validate the whole chain before changing anything
+            base = view[0]
+            if base._node is None and base._requires_grad:
+                raise RuntimeError(
+                    f"a view of a leaf tensor of shape {tuple(base.shape)} that requires grad "
+                    f"is being used in an in-place operation; do it under no_grad()")
+            view = base._base_of_view()
+        view = self._base_of_view()
+        if view is not None:
+            base, kind, arg = view
+            if kind == "getitem":
+                base._commit(I.SetItem.apply(base._snapshot(), result, key=arg))
+                result = I.GetItem.apply(base, key=arg)
+            elif kind == "reshape":
+                base._commit(M.Reshape.apply(result, shape=base.shape))
+                result = M.Reshape.apply(base, shape=self.shape)
+            else:
+                inverse = tuple(sorted(range(len(arg)), key=arg.__getitem__))
+                base._commit(M.Permute.apply(result, axes=inverse))
+                result = M.Permute.apply(base, axes=arg)
+        self._rebase(result)
 
     def _rebase(self, result):
         """Make this tensor the output of `result`'s op (in-place with history)."""
@@ -996,14 +1129,16 @@ class Tensor:
             self._check_inplace_allowed()
             result = compute(self._snapshot())
             self._check_inplace_result(result)
-            self._rebase(result)
+            if result._data.dtype != self._data.dtype:  # in-place keeps the tensor's dtype
+                result = result.to(self.dtype)
+            self._commit(result)
             return self
         with no_grad():
             result = compute(self)
         self._check_inplace_result(result)
         if result._data is not self._data:
             self._data[...] = result._data
-        self._version += 1
+        self._bump_version()
         return self
 
     def _check_inplace_result(self, result):
@@ -1035,11 +1170,22 @@ class Tensor:
     clip_ = clamp_
 
     def copy_(self, src):
-        src = src if isinstance(src, Tensor) else Tensor(src)
+        src = src if isinstance(src, Tensor) else Tensor(src, device=self.device)
         if src._backend is not self._backend:
             src = src.to(self.device)
-        return self._inplace(lambda t: (src + t * 0).to(self.dtype) if src.shape != t.shape
-                             else src.to(self.dtype), src)
+        return self._inplace(lambda t: t._overwritten(src), src)
+
+    def _overwritten(self, value):
+        """The out-of-place form of overwriting this tensor with `value`
+        (broadcast, cast to this dtype): a fresh array, and a gradient of
+        zero for the old value, as in PyTorch."""
+        value = value.to(self.dtype)
+        keep = self._backend.xp.ones(self.shape, dtype=bool)
+        try:
+            return E.Where.apply(value, self, cond=keep)
+        except ValueError:
+            _check_broadcast("copy_", value, self)
+            raise
 
     def masked_fill_(self, mask, value):
         return self._inplace(lambda t: t.masked_fill(mask, value), value)
@@ -1054,11 +1200,15 @@ class Tensor:
         return self._inplace(lambda t: -t)
 
     def _fill_raw(self, array_fn):
-        """Overwrite the values (no graph): zero_, fill_, uniform_, normal_."""
+        """Overwrite the values: zero_, fill_, uniform_, normal_. On a tensor
+        with history this is recorded (the old value then gets no gradient)."""
         if _state.enabled and self._requires_grad:
             self._check_inplace_allowed()
+            new = self._backend.xp.empty_like(self._data)
+            new[...] = array_fn()
+            return self._inplace(lambda t: t._overwritten(self._like(new)))
         self._data[...] = array_fn()
-        self._version += 1
+        self._bump_version()
         return self
 
     def zero_(self):
@@ -1114,18 +1264,14 @@ def _promote(a, b):
     return a, b
 
 
-def _float_operands(t, other):
-    """True division of integers gives floats, as in PyTorch."""
-    if t._data.dtype.kind != "f" and not (isinstance(other, Tensor) and other._data.dtype.kind == "f") \
-            and not isinstance(other, float):
-        return t.float()
-    return t
-
-
-def _float_other(other):
-    if isinstance(other, Tensor) and other._data.dtype.kind != "f":
-        return other.float()
-    return other
+def _check_broadcast(name, *tensors):
+    """Raise a ShapeError naming the shapes when they don't broadcast together."""
+    shapes = [tuple(t.shape) for t in tensors]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ShapeError(f"{name}: shapes {' and '.join(map(str, shapes))} cannot be broadcast "
+                         f"together") from None
 
 
 def matmul(a, b):
@@ -1186,6 +1332,9 @@ def cat(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat expects a non-empty list of tensors")
+    if any(t.ndim != 1 for t in tensors):
+        # PyTorch's legacy rule: 1-D empty tensors are skipped (`cat([empty, x])`)
+        tensors = [t for t in tensors if t.shape != (0,)] or tensors
     first = tensors[0]
     _function.check_same_device(tensors)
     if any(t.ndim == 0 for t in tensors):

@@ -64,7 +64,9 @@ class _UserNode(Op):
                 out.append(None)
                 continue
             arr = r._data if isinstance(r, Tensor) else self.backend.xp.asarray(r)
-            out.append(arr.copy() if id(arr) in incoming else arr)  # never alias an upstream grad
+            # never alias an upstream grad, nor hand one array to two inputs
+            out.append(arr.copy() if id(arr) in incoming else arr)
+            incoming.add(id(arr))
         for arr, t in zip(out, self.parents):
             if arr is not None and arr.shape != t.shape:
                 raise RuntimeError(f"{self.fn.__name__}.backward returned a gradient of shape "

@@ -21,8 +21,12 @@ def producer(tensor, version):
 
 
 def _topological_order(root):
-    """Nodes reachable from `root`, each after every node that consumes it."""
-    order, visited = [], {root}
+    """Nodes reachable from `root`, each after every node that consumes it.
+
+    An iterative depth-first post-order: a node is marked when it is
+    expanded (not when first pushed), so it is emitted only after everything
+    below it, whichever path reached it first."""
+    order, visited = [], set()
     stack = [(root, False)]
     pop, push = stack.pop, stack.append
     while stack:
@@ -30,13 +34,15 @@ def _topological_order(root):
         if expanded:
             order.append(node)
             continue
+        if node in visited:
+            continue
         if node.freed:
             raise RuntimeError(SECOND_BACKWARD)
+        visited.add(node)
         push((node, True))
         for parent, version in zip(node.parents, node.versions):
             child = parent._node if parent._version == version else producer(parent, version)[0]
             if child is not None and child not in visited:
-                visited.add(child)
                 push((child, False))
     order.reverse()
     return order
@@ -52,14 +58,26 @@ def _check_versions(node):
                 f"place (x = x + y) or clone the tensor before modifying it.")
 
 
+def _check_output(node):
+    ref, array = node.output
+    t = ref()
+    # a rebased output (in-place with history) has a new array: the saved one is intact
+    if t is not None and t._version != 0 and t._data is array:
+        raise RuntimeError(
+            f"one of the tensors needed for gradient computation has been modified by an "
+            f"in-place operation: the output of shape {tuple(t.shape)} of {node.name} is at "
+            f"version {t._version}; expected version 0. Make the change out of place "
+            f"(x = x + y) or clone the tensor before modifying it.")
+
+
 def _accumulate_leaf(tensor, grad, upstream):
     # A leaf's .grad must own its array: later in-place updates (clipping,
     # zero_) must not reach another tensor's grad or an upstream buffer.
     if grad.dtype != tensor._data.dtype:
         grad = grad.astype(tensor._data.dtype)
     if tensor.grad is None:
-        if grad is upstream or grad.base is not None or not grad.flags.writeable:
-            grad = grad.copy()
+        if grad is upstream or grad.base is not None or not grad.flags.writeable or not grad.ndim:
+            grad = tensor._backend.xp.array(grad)  # a copy (and an array, not a NumPy scalar)
         tensor.grad = type(tensor)._make(grad, tensor._backend, None)
     else:
         existing = tensor.grad._data
@@ -70,11 +88,19 @@ def _accumulate_leaf(tensor, grad, upstream):
         tensor.grad._version += 1
 
 
-def run_backward(tensor, grad, retain_graph=False):
-    """Propagate `grad` (an array shaped like `tensor`) to every leaf."""
+def run_backward(tensor, grad, retain_graph=False, capture=None):
+    """Propagate `grad` (an array shaped like `tensor`) to every leaf.
+
+    With `capture` (a dict whose keys are the ids of the wanted tensors),
+    the gradients of those tensors are summed into it instead and no `.grad`
+    is touched (what `autograd.grad` needs)."""
     root = tensor._node
-    if root is None:  # backward on a leaf: its gradient is the seed itself
+    if capture is not None:
+        if id(tensor) in capture:
+            _capture(capture, tensor, grad)
+    elif root is None or tensor._retains_grad:  # the seed is the root's own gradient
         _accumulate_leaf(tensor, grad, grad)
+    if root is None:
         return
     pending = {root: _seed(root, tensor._out_index, grad)}
     for node in _topological_order(root):
@@ -85,6 +111,8 @@ def run_backward(tensor, grad, retain_graph=False):
             continue
         if node.__class__.saves_inputs:
             _check_versions(node)
+        if node.__class__.saves_output:
+            _check_output(node)
         if node.n_outputs == 1:
             upstream = grads
             input_grads = node.backward(grads)
@@ -99,11 +127,16 @@ def run_backward(tensor, grad, retain_graph=False):
                 continue
             child, out_index = (parent._node, parent._out_index) if parent._version == version \
                 else producer(parent, version)
+            if capture is not None:
+                if id(parent) in capture:
+                    _capture(capture, parent, g)
+            elif child is None:
+                _accumulate_leaf(parent, g, upstream)
+            elif parent._retains_grad:
+                # g also travels on to `child`: the retained .grad gets its own copy
+                _accumulate_leaf(parent, g, g)
             if child is None:
-                _accumulate_leaf(parent, g, upstream)
                 continue
-            if parent._retains_grad:
-                _accumulate_leaf(parent, g, upstream)
             if child.n_outputs == 1:
                 prev = pending.get(child)
                 pending[child] = g if prev is None else prev + g
@@ -114,6 +147,13 @@ def run_backward(tensor, grad, retain_graph=False):
                 slots[out_index] = g if slots[out_index] is None else slots[out_index] + g
         if not retain_graph:
             node.free()
+
+
+def _capture(capture, tensor, grad):
+    prev = capture[id(tensor)]
+    if grad.dtype != tensor._data.dtype:
+        grad = grad.astype(tensor._data.dtype)
+    capture[id(tensor)] = tensor._backend.xp.array(grad) if prev is None else prev + grad
 
 
 def _seed(node, out_index, grad):

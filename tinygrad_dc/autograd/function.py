@@ -7,6 +7,8 @@ when some input requires grad and grad mode is on, links the node into the
 graph. Everything an op saved lives in its `__dict__`, which the engine
 clears as soon as the node's backward has run.
 """
+import weakref
+
 from .grad_mode import _state
 from ..backend import DeviceError
 
@@ -45,6 +47,10 @@ class Op:
     # (Versions are recorded for every node: they also tell which history a
     # tensor had when it was used, if an in-place op rebased it since.)
     saves_inputs = True
+    # Whether backward reads the output array (Exp, Tanh, Softmax, ...): a
+    # write into that tensor's memory afterwards (under no_grad, or through
+    # a view) would corrupt the gradient, so the engine checks for one.
+    saves_output = False
     n_outputs = 1
 
     @classmethod
@@ -57,6 +63,8 @@ class Op:
         node = object.__new__(cls)
         node.backend = backend
         out = node.forward(*[t._data for t in inputs], **params)
+        if out.ndim == 0:  # NumPy reductions give scalars; a tensor always holds an array
+            out = node.backend.xp.asarray(out)
         if _state.enabled:
             for t in inputs:
                 if t._requires_grad:
@@ -64,7 +72,10 @@ class Op:
                     node.needs_grad = tuple([t._requires_grad for t in inputs])
                     node.freed = False
                     node.versions = tuple([t._version for t in inputs])
-                    return _Tensor._make(out, node.backend, node)
+                    result = _Tensor._make(out, node.backend, node)
+                    if cls.saves_output:
+                        node.output = (weakref.ref(result), out)
+                    return result
         return _Tensor._make(out, node.backend, None)
 
     @property

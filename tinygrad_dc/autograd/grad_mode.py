@@ -14,11 +14,15 @@ def is_grad_enabled():
 
 
 class set_grad_enabled:
-    """Sets grad mode now; as a context manager, restores the old mode on exit."""
+    """Sets grad mode now (a plain call works as a function); as a context
+    manager restores the old mode on exit; as a decorator (PyTorch allows
+    `@set_grad_enabled(False)`) leaves the mode as it was and applies it
+    only while the function runs."""
 
     def __init__(self, mode):
         self.prev = _state.enabled
-        _state.enabled = bool(mode)
+        self.mode = bool(mode)
+        _state.enabled = self.mode
 
     def __enter__(self):
         return self
@@ -26,6 +30,10 @@ class set_grad_enabled:
     def __exit__(self, *exc):
         _state.enabled = self.prev
         return False
+
+    def __call__(self, fn):
+        _state.enabled = self.prev  # decorating must not change the mode
+        return _GradModeContext.__call__(self, fn)
 
 
 class _GradModeContext:

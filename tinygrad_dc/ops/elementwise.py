@@ -53,6 +53,8 @@ class Div(Op):
 
 
 class Pow(Op):
+    saves_output = True
+
     def forward(self, a, b):
         self.a, self.b = a, b
         self.out = a ** b
@@ -131,6 +133,7 @@ class Neg(Op):
 
 class Exp(Op):
     saves_inputs = False
+    saves_output = True
 
     def forward(self, a):
         self.out = self.backend.xp.exp(a)
@@ -160,6 +163,7 @@ class Log1p(Op):
 
 class Sqrt(Op):
     saves_inputs = False
+    saves_output = True
 
     def forward(self, a):
         self.out = self.backend.xp.sqrt(a)
@@ -171,6 +175,7 @@ class Sqrt(Op):
 
 class Rsqrt(Op):
     saves_inputs = False
+    saves_output = True
 
     def forward(self, a):
         self.out = 1 / self.backend.xp.sqrt(a)
@@ -209,6 +214,7 @@ class Cos(Op):
 
 class Tanh(Op):
     saves_inputs = False
+    saves_output = True
 
     def forward(self, a):
         self.out = self.backend.xp.tanh(a)
@@ -220,6 +226,7 @@ class Tanh(Op):
 
 class Sigmoid(Op):
     saves_inputs = False
+    saves_output = True
 
     def forward(self, a):
         xp = self.backend.xp
@@ -234,6 +241,7 @@ class Sigmoid(Op):
 
 class Relu(Op):
     saves_inputs = False
+    saves_output = True
 
     def forward(self, a):
         self.out = self.backend.xp.maximum(a, 0)

@@ -2,6 +2,8 @@
 
 Gradients of advanced indexing scatter back with an unbuffered add, so an
 index that repeats accumulates its contributions."""
+from numbers import Integral
+
 from ..autograd.function import Op, sum_to_shape
 
 
@@ -10,7 +12,8 @@ def is_basic(key):
     if not isinstance(key, tuple):
         key = (key,)
     for k in key:
-        if not (k is None or k is Ellipsis or isinstance(k, (int, slice))) or isinstance(k, bool):
+        if not (k is None or k is Ellipsis or isinstance(k, (Integral, slice))) or \
+                isinstance(k, bool):
             return False
     return True
 
@@ -20,7 +23,11 @@ class GetItem(Op):
 
     def forward(self, a, key):
         self.key, self.in_shape, self.dtype = key, a.shape, a.dtype
-        return a[key]
+        out = a[key]
+        if out.ndim == 0 and is_basic(key):
+            # ints on every axis give a NumPy scalar (a copy); with `...` a 0-d view
+            out = a[(key if isinstance(key, tuple) else (key,)) + (Ellipsis,)]
+        return out
 
     def backward(self, g):
         xp = self.backend.xp

@@ -66,6 +66,7 @@ class Var(Op):
 
 class Amax(Op):
     """max over axes; ties share the gradient evenly (PyTorch's amax/max())."""
+    saves_output = True
     minimum = False
 
     def forward(self, a, axis=None, keepdim=False):
@@ -127,6 +128,7 @@ class LogSumExp(Op):
 
 class Softmax(Op):
     saves_inputs = False
+    saves_output = True
 
     def forward(self, a, axis):
         xp = self.backend.xp
@@ -142,6 +144,7 @@ class Softmax(Op):
 
 class LogSoftmax(Op):
     saves_inputs = False
+    saves_output = True
 
     def forward(self, a, axis):
         xp = self.backend.xp
@@ -169,6 +172,7 @@ class Cumsum(Op):
 
 class Norm2(Op):
     """The 2-norm; its gradient x / norm is taken as 0 where the norm is 0."""
+    saves_output = True
 
     def forward(self, a, axis=None, keepdim=False):
         xp = self.backend.xp
