@@ -23,4 +23,7 @@ def __getattr__(name):
     if name in ("save", "load"):
         from . import serialization
         return getattr(serialization, name)
+    if name in ("save_safetensors", "load_safetensors"):
+        from . import safetensors_io
+        return getattr(safetensors_io, name)
     raise AttributeError(f"module 'tinygrad_dc' has no attribute {name!r}")

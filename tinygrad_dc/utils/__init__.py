@@ -1,0 +1,3 @@
+"""Utilities at PyTorch's paths: `tinygrad_dc.utils.data` (datasets, samplers,
+DataLoader)."""
+from . import data  # noqa: F401
