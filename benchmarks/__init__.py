@@ -1,0 +1,1 @@
+"""Benchmarks that time tinygrad_dc and PyTorch in the same process."""

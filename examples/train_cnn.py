@@ -1,0 +1,36 @@
+"""Train a LeNet-style CNN (conv, ReLU, max-pool, linear) with SGD + momentum.
+
+    python examples/train_cnn.py                        # embedded 8x8 digits
+    python examples/train_cnn.py --dataset cifar10 --data-dir DIR
+"""
+from common import parser, run, tg
+
+from tinygrad_dc import nn, optim
+
+
+def lenet(in_channels, side, classes=10):
+    """Two conv blocks then three linear layers; 'same' padding keeps small
+    inputs (8x8 digits) large enough for both pools."""
+    flat = 16 * (side // 4) * (side // 4)
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(flat, 120), nn.ReLU(),
+        nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(84, classes),
+    )
+
+
+def main(argv=None):
+    args = parser(__doc__.splitlines()[0], epochs=25, batch_size=32, lr=0.03).parse_args(argv)
+    tg.manual_seed(args.seed)
+    channels, side = {"digits": (1, 8), "mnist": (1, 28), "fashion-mnist": (1, 28),
+                      "cifar10": (3, 32)}[args.dataset]
+    model = lenet(channels, side)
+    optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, weight_decay=5e-4)
+    return run(args, model, optimizer)
+
+
+if __name__ == "__main__":
+    main()
