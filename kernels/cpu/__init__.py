@@ -4,6 +4,7 @@ Convolution is lowered to ``W2d @ im2col(x)``; its input gradient is ``col2im``.
 Plain-NumPy reference versions live in :mod:`kernels.cpu.reference`.
 """
 from .activation import gelu_backward, gelu_forward
+from .attention import attention_softmax_backward, attention_softmax_forward
 from .conv import col2im, conv_output_size, im2col
 from .embedding import embedding_backward
 from .norm import (batch_norm_backward, batch_norm_forward, layer_norm_backward,
