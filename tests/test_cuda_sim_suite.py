@@ -16,7 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def test_cuda_kernels_pass_under_the_simulator():
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "-o", "addopts=", "-q", "-p", "no:cacheprovider",
          os.path.join(HERE, "cuda_sim")],
         cwd=os.path.dirname(HERE), env=env, capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]

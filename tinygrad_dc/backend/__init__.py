@@ -47,5 +47,14 @@ def get_backend(device="cpu"):
     return backend
 
 
+def own_kernel(backend, name):
+    """`backend.<name>` when the backend implements it, else None: for ops whose
+    default is an array-module expression but which a backend may run on its
+    own kernels (the CUDA backend's matmul and softmax). Asked of the class,
+    because an instance may answer unknown names by importing its kernel
+    package (the CPU backend does), which costs microseconds an op can't spare."""
+    return getattr(backend, name) if hasattr(type(backend), name) else None
+
+
 def loaded_backends():
     return list(_backends.values())

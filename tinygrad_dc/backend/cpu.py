@@ -10,6 +10,14 @@ class CPUBackend:
     def __init__(self):
         self.generator = np.random.default_rng()
 
+    def __deepcopy__(self, memo):
+        # one backend per device per process: copied tensors and modules
+        # must keep pointing at it, or they would count as another device
+        return self
+
+    def __copy__(self):
+        return self
+
     def seed(self, seed):
         self.generator = np.random.default_rng(seed)
 

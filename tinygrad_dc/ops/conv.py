@@ -12,6 +12,7 @@ Each product is one batched matmul (BLAS per matrix, no Python loop over
 samples or groups).
 """
 from ..autograd.function import Op
+from .linalg import matmul_arrays
 
 
 class Conv2d(Op):
@@ -26,7 +27,7 @@ class Conv2d(Op):
         L = cols.shape[2]
         cols = cols.reshape(N, groups, -1, L)
         w_mat = w.reshape(groups, O // groups, -1)
-        out = xp.matmul(w_mat, cols).reshape(N, O, L)
+        out = matmul_arrays(self.backend, w_mat, cols).reshape(N, O, L)
         if b is not None:
             out += b[:, None]
         self.cols, self.w, self.x_shape = cols, w, x.shape
@@ -43,10 +44,10 @@ class Conv2d(Op):
         gx = gw = gb = None
         if self.needs_grad[0]:
             w_mat = w.reshape(groups, O // groups, K)
-            gcols = xp.matmul(w_mat.swapaxes(1, 2), g).reshape(N, groups * K, L)
+            gcols = matmul_arrays(self.backend, w_mat.swapaxes(1, 2), g).reshape(N, groups * K, L)
             gx = self.backend.col2im(gcols, self.x_shape, kh, kw, *self.geometry)
         if self.needs_grad[1]:
-            gw = xp.matmul(g, cols.swapaxes(2, 3)).sum(axis=0).reshape(w.shape)
+            gw = matmul_arrays(self.backend, g, cols.swapaxes(2, 3)).sum(axis=0).reshape(w.shape)
         if len(self.needs_grad) == 3 and self.needs_grad[2]:
             gb = g.sum(axis=(0, 3)).reshape(O)
         return (gx, gw) if len(self.needs_grad) == 2 else (gx, gw, gb)

@@ -1,5 +1,13 @@
 """Matrix products."""
 from ..autograd.function import Op, sum_to_shape
+from ..backend import own_kernel
+
+
+def matmul_arrays(backend, a, b):
+    """a @ b on the backend's own GEMM when it has one (CUDA: cuBLAS or the
+    Numba kernel, by size), else the array module's."""
+    own = own_kernel(backend, "matmul")
+    return a @ b if own is None else own(a, b)
 
 
 class MatMul(Op):
@@ -11,7 +19,7 @@ class MatMul(Op):
         self.a_shape, self.b_shape = a.shape, b.shape
         self.a = a if a.ndim > 1 else a.reshape(1, -1)
         self.b = b if b.ndim > 1 else b.reshape(-1, 1)
-        return a @ b
+        return matmul_arrays(self.backend, a, b)
 
     def backward(self, g):
         a, b = self.a, self.b
@@ -22,7 +30,9 @@ class MatMul(Op):
             g = self.backend.xp.expand_dims(g, -1)
         ga = gb = None
         if self.needs_grad[0]:
-            ga = sum_to_shape(g @ b.swapaxes(-1, -2), a.shape).reshape(self.a_shape)
+            ga = sum_to_shape(matmul_arrays(self.backend, g, b.swapaxes(-1, -2)),
+                              a.shape).reshape(self.a_shape)
         if self.needs_grad[1]:
-            gb = sum_to_shape(a.swapaxes(-1, -2) @ g, b.shape).reshape(self.b_shape)
+            gb = sum_to_shape(matmul_arrays(self.backend, a.swapaxes(-1, -2), g),
+                              b.shape).reshape(self.b_shape)
         return ga, gb

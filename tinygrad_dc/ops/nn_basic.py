@@ -1,5 +1,6 @@
 """The building blocks of most networks: linear maps, table lookups, dropout."""
 from ..autograd.function import Op
+from .linalg import matmul_arrays
 
 
 class Linear(Op):
@@ -9,7 +10,7 @@ class Linear(Op):
 
     def forward(self, x, w, b=None):
         self.x, self.w = x, w
-        out = x.reshape(-1, x.shape[-1]) @ w.T
+        out = matmul_arrays(self.backend, x.reshape(-1, x.shape[-1]), w.T)
         if b is not None:
             out += b
         return out.reshape(x.shape[:-1] + (w.shape[0],))
@@ -19,8 +20,11 @@ class Linear(Op):
         # an upstream gradient may be a broadcast view (zero strides): BLAS
         # needs real strides, so make it contiguous once
         g2 = xp.ascontiguousarray(g).reshape(-1, w.shape[0])
-        gx = (g2 @ w).reshape(x.shape) if self.needs_grad[0] else None
-        gw = g2.T @ x.reshape(-1, x.shape[-1]) if self.needs_grad[1] else None
+        gx = gw = None
+        if self.needs_grad[0]:
+            gx = matmul_arrays(self.backend, g2, w).reshape(x.shape)
+        if self.needs_grad[1]:
+            gw = matmul_arrays(self.backend, g2.T, x.reshape(-1, x.shape[-1]))
         if len(self.needs_grad) == 2:
             return gx, gw
         return gx, gw, (g2.sum(axis=0) if self.needs_grad[2] else None)
