@@ -44,12 +44,18 @@ def load_data(args):
     """Train and test TensorDatasets of float32 images and int64 labels."""
     if args.dataset != "digits" and args.data_dir is None:
         sys.exit(f"error: --dataset {args.dataset} needs --data-dir pointing at its files")
-    parts = []
+    parts, mean, std = [], None, None
     for train in (True, False):
         x, y = load_dataset(args.dataset, data_dir=args.data_dir, train=train)
         if args.limit:
             n = args.limit if train else max(args.limit // 4, 1)
             x, y = x[:n], y[:n]
+        if mean is None:
+            # per-channel standardisation with the training set's statistics
+            # (transforms.Normalize in a torchvision script)
+            mean = x.mean(axis=(0, 2, 3), keepdims=True)
+            std = x.std(axis=(0, 2, 3), keepdims=True) + 1e-8
+        x = ((x - mean) / std).astype("float32")
         parts.append(TensorDataset(tg.tensor(x, device=args.device),
                                    tg.tensor(y, device=args.device)))
     return parts

@@ -562,3 +562,16 @@ def test_clip_grad_value_and_vector_conversion():
     assert model[0].weight.numpy()[0, 1] == 1.0 and model[2].bias.numpy()[-1] == vec.shape[0] - 1
     with pytest.raises(RuntimeError, match="does not fit"):
         nn.utils.vector_to_parameters(tg.zeros(3), model.parameters())
+
+
+def test_deepcopy_keeps_the_device_and_copies_the_weights():
+    import copy
+    model = tg.nn.Sequential(tg.nn.Linear(3, 2), tg.nn.BatchNorm1d(2))
+    clone = copy.deepcopy(model)
+    x = tg.randn(4, 3)
+    np.testing.assert_array_equal(clone(x).detach().numpy(), model(x).detach().numpy())
+    assert clone[0].weight is not model[0].weight
+    with tg.no_grad():
+        clone[0].weight.add_(1.0)
+    assert not np.array_equal(clone[0].weight.numpy(), model[0].weight.numpy())
+    (clone[0].weight * model[0].weight).sum().backward()  # same device: no error
