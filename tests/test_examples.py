@@ -34,11 +34,29 @@ def _final_params(path):
     return {k: v.numpy() for k, v in tg.load(path)["model"].items()}
 
 
-def test_resume_continues_exactly(tmp_path):
-    mlp = example("train_mlp")
+class Interrupted(Exception):
+    pass
+
+
+def test_resume_continues_exactly(tmp_path, monkeypatch):
+    mlp, common = example("train_mlp"), example("common")
     straight, part = str(tmp_path / "straight.ckpt"), str(tmp_path / "part.ckpt")
     mlp.main(["--epochs", "3", "--save", straight] + TINY)
-    mlp.main(["--epochs", "1", "--save", part] + TINY)
+
+    # the same command, killed during its second epoch (after one checkpoint)
+    train_epoch, calls = common.train_epoch, []
+
+    def dies_in_epoch_two(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise Interrupted
+        return train_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(common, "train_epoch", dies_in_epoch_two)
+    with pytest.raises(Interrupted):
+        mlp.main(["--epochs", "3", "--save", part] + TINY)
+    monkeypatch.setattr(common, "train_epoch", train_epoch)
+    assert tg.load(part)["epoch"] == 1
     history = mlp.main(["--epochs", "3", "--resume", part, "--save", part] + TINY)
     assert [h["epoch"] for h in history] == [1, 2, 3]
     a, b = _final_params(straight), _final_params(part)
