@@ -1,5 +1,9 @@
 """What the training examples share: command-line options, data, the
-train/evaluate loop, checkpoints (--save/--resume) and the optional plot."""
+train/evaluate loop, checkpoints (--save/--resume), the optional plot, and
+data-parallel training over MPI processes (--distributed):
+
+    mpiexec -n 2 python examples/train_mlp.py --distributed
+"""
 import argparse
 import os
 import sys
@@ -30,6 +34,12 @@ def parser(description, epochs, batch_size, lr):
     p.add_argument("--resume", default=None, help="continue from this checkpoint")
     p.add_argument("--plot", default=None, help="write a PNG of the loss/accuracy curves")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel training over the processes of an MPI job "
+                        "(mpiexec -n 2 python ... --distributed); --batch-size is per process")
+    p.add_argument("--backend", choices=["mpi", "nccl"], default=None,
+                   help="with --distributed: the communication backend (default: nccl for "
+                        "--device cuda, mpi otherwise)")
     return p
 
 
@@ -95,9 +105,36 @@ def evaluate(model, loader):
     return total / max(count, 1), correct / max(count, 1)
 
 
+def init_distributed(args):
+    """With --distributed, join the MPI job this process belongs to and
+    return its rank; without, 0 (the process is the only one)."""
+    if not args.distributed:
+        return 0
+    import tinygrad_dc.distributed as dist
+    dist.init_process_group(args.backend or ("nccl" if args.device == "cuda" else "mpi"))
+    return dist.get_rank()
+
+
+def average_over_processes(value, device):
+    """The mean of a float over all processes (each trains on an equal share)."""
+    import tinygrad_dc.distributed as dist
+    t = tg.tensor([value], dtype=tg.float64, device=device)  # NCCL reduces GPU tensors only
+    dist.all_reduce(t, op="avg")
+    return t.item()
+
+
 def run(args, model, optimizer, scheduler=None):
-    """Train for args.epochs, printing one line per epoch; returns the history."""
+    """Train for args.epochs, printing one line per epoch; returns the history.
+
+    With --distributed every process trains the same model on its own shard
+    of the training set (DistributedSampler) and DistributedDataParallel
+    averages the gradients; only rank 0 prints, shows a progress bar, saves
+    and plots. Checkpoints hold the plain model's state, so they resume
+    either way."""
     check_device(args.device)
+    rank = init_distributed(args)
+    main_process = rank == 0
+    say = print if main_process else (lambda *a, **k: None)
     train_set, test_set = load_data(args)
     model.to(args.device)
     history, start_epoch = [], 0
@@ -108,29 +145,48 @@ def run(args, model, optimizer, scheduler=None):
         if scheduler is not None and ckpt.get("scheduler") is not None:
             scheduler.load_state_dict(ckpt["scheduler"])
         start_epoch, history = ckpt["epoch"], list(ckpt["history"])
-        print(f"resumed from {args.resume} at epoch {start_epoch}")
+        say(f"resumed from {args.resume} at epoch {start_epoch}")
+    trained, sampler = model, None
+    if args.distributed:
+        from tinygrad_dc.nn.parallel import DistributedDataParallel
+        from tinygrad_dc.utils.data.distributed import DistributedSampler
+        trained = DistributedDataParallel(model)  # every process starts from rank 0's weights
+        sampler = DistributedSampler(train_set, shuffle=True, seed=args.seed)
     test_loader = DataLoader(test_set, batch_size=512)
     t0 = time.perf_counter()
     for epoch in range(start_epoch, args.epochs):
         # re-seeding per epoch makes shuffling and dropout depend on the epoch
         # alone, so a resumed run continues exactly as an uninterrupted one
-        tg.manual_seed(args.seed * 1000 + epoch)
-        loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
-        train_loss = train_epoch(model, loader, optimizer, f"epoch {epoch + 1}", args.no_progress)
+        # (each process its own dropout masks)
+        tg.manual_seed(args.seed * 1000 + epoch + 1_000_003 * rank)
+        if sampler is not None:
+            sampler.set_epoch(epoch)  # a new shuffle, the same on every process
+            loader = DataLoader(train_set, batch_size=args.batch_size, sampler=sampler)
+        else:
+            loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
+        train_loss = train_epoch(trained, loader, optimizer, f"epoch {epoch + 1}",
+                                 args.no_progress or not main_process)
+        if sampler is not None:
+            train_loss = average_over_processes(train_loss, args.device)
         if scheduler is not None:
             scheduler.step()
+        # every process evaluates the whole (small) test set with the same
+        # weights, so the figures rank 0 prints are exact
         test_loss, acc = evaluate(model, test_loader)
         history.append({"epoch": epoch + 1, "train_loss": train_loss, "test_loss": test_loss,
                         "accuracy": acc})
-        print(f"epoch {epoch + 1:3d}/{args.epochs}  train loss {train_loss:.4f}  "
-              f"test loss {test_loss:.4f}  accuracy {100 * acc:.2f}%  "
-              f"({time.perf_counter() - t0:.1f}s)", flush=True)
-        if args.save:
+        say(f"epoch {epoch + 1:3d}/{args.epochs}  train loss {train_loss:.4f}  "
+            f"test loss {test_loss:.4f}  accuracy {100 * acc:.2f}%  "
+            f"({time.perf_counter() - t0:.1f}s)", flush=True)
+        if args.save and main_process:
             tg.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                      "scheduler": scheduler.state_dict() if scheduler is not None else None,
                      "epoch": epoch + 1, "history": history}, args.save)
-    if args.plot:
+    if args.plot and main_process:
         plot(history, args.plot)
+    if args.distributed:
+        import tinygrad_dc.distributed as dist
+        dist.destroy_process_group()
     return history
 
 

@@ -2,6 +2,7 @@
 
     python examples/train_mlp.py                       # embedded 8x8 digits
     python examples/train_mlp.py --dataset mnist --data-dir DIR
+    mpiexec -n 2 python examples/train_mlp.py --distributed   # data-parallel, 2 processes
 """
 from common import parser, run, tg
 

@@ -70,22 +70,41 @@ def _check_output(node):
             f"(x = x + y) or clone the tensor before modifying it.")
 
 
+def _writeable(array):
+    return getattr(array.flags, "writeable", True)  # CuPy arrays are always writeable
+
+
 def _accumulate_leaf(tensor, grad, upstream):
     # A leaf's .grad must own its array: later in-place updates (clipping,
     # zero_) must not reach another tensor's grad or an upstream buffer.
     if grad.dtype != tensor._data.dtype:
         grad = grad.astype(tensor._data.dtype)
     if tensor.grad is None:
-        if grad is upstream or grad.base is not None or not grad.flags.writeable or not grad.ndim:
+        if grad is upstream or grad.base is not None or not _writeable(grad) or not grad.ndim:
             grad = tensor._backend.xp.array(grad)  # a copy (and an array, not a NumPy scalar)
         tensor.grad = type(tensor)._make(grad, tensor._backend, None)
     else:
         existing = tensor.grad._data
-        if existing.shape == grad.shape and existing.flags.writeable:
+        if existing.shape == grad.shape and _writeable(existing):
             existing += grad
         else:
             tensor.grad._data = existing + grad
         tensor.grad._version += 1
+
+
+# Callbacks that a node's backward queued (queue_callback) and the number of
+# backward passes now running: the callbacks run when the outermost pass ends.
+_queued_callbacks = []
+_running_passes = [0]
+
+
+def queue_callback(callback):
+    """Run `callback()` once the backward pass now running has finished
+    (PyTorch's Variable._execution_engine.queue_callback): DistributedDataParallel
+    all-reduces the finished gradients there. Only valid during a backward."""
+    if not _running_passes[0]:
+        raise RuntimeError("queue_callback can only be called during a backward pass")
+    _queued_callbacks.append(callback)
 
 
 def run_backward(tensor, grad, retain_graph=False, capture=None):
@@ -93,7 +112,26 @@ def run_backward(tensor, grad, retain_graph=False, capture=None):
 
     With `capture` (a dict whose keys are the ids of the wanted tensors),
     the gradients of those tensors are summed into it instead and no `.grad`
-    is touched (what `autograd.grad` needs)."""
+    is touched (what `autograd.grad` needs); callbacks queued in such a pass
+    are dropped, since no `.grad` they could act on has changed."""
+    _running_passes[0] += 1
+    try:
+        _propagate(tensor, grad, retain_graph, capture)
+    except BaseException:
+        if _running_passes[0] == 1:
+            _queued_callbacks.clear()
+        raise
+    finally:
+        _running_passes[0] -= 1
+    if _running_passes[0] == 0 and _queued_callbacks:
+        callbacks = _queued_callbacks[:]
+        _queued_callbacks.clear()
+        if capture is None:
+            for callback in callbacks:
+                callback()
+
+
+def _propagate(tensor, grad, retain_graph, capture):
     root = tensor._node
     if capture is not None:
         if id(tensor) in capture:
