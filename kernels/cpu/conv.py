@@ -13,7 +13,7 @@ The jitted kernels work on (N*C, ...) views and are parallel over N*C: each
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["conv_output_size", "im2col", "col2im"]
+__all__ = ["conv_output_size", "im2col", "col2im", "im2col_kn", "col2im_kn"]
 
 
 def _pair(v):
@@ -45,16 +45,18 @@ def _valid_range(off, s, n, limit):
 
 @njit(cache=True, parallel=True)
 def _im2col_kernel(x, out, sh, sw, ph, pw, dh, dw):
-    # x: (B, H, W); out: (B, kh, kw, OH, OW), fully overwritten here.
-    B, H, W = x.shape
-    kh, kw, OH, OW = out.shape[1], out.shape[2], out.shape[3], out.shape[4]
-    for b in prange(B):
+    # x: (N, C, H, W); out: (N, C, kh, kw, OH, OW), any strides (the K-by-NL
+    # layout passes a transposed view), fully overwritten here.
+    N, C, H, W = x.shape
+    kh, kw, OH, OW = out.shape[2], out.shape[3], out.shape[4], out.shape[5]
+    for b in prange(N * C):
+        n, c = b // C, b % C
         for i in range(kh):
             oh0, oh1 = _valid_range(i * dh - ph, sh, OH, H)
             for j in range(kw):
                 ow0, ow1 = _valid_range(j * dw - pw, sw, OW, W)
                 for oh in range(OH):
-                    row = out[b, i, j, oh]
+                    row = out[n, c, i, j, oh]
                     if oh < oh0 or oh >= oh1:
                         row[:] = 0
                         continue
@@ -63,16 +65,17 @@ def _im2col_kernel(x, out, sh, sw, ph, pw, dh, dw):
                     row[ow1:] = 0
                     w = ow0 * sw - pw + j * dw
                     for ow in range(ow0, ow1):
-                        row[ow] = x[b, h, w]
+                        row[ow] = x[n, c, h, w]
                         w += sw
 
 
 @njit(cache=True, parallel=True)
 def _col2im_kernel(cols, dx, sh, sw, ph, pw, dh, dw):
-    # cols: (B, kh, kw, OH, OW); dx: (B, H, W), zero-initialised, accumulated.
-    B, H, W = dx.shape
-    kh, kw, OH, OW = cols.shape[1], cols.shape[2], cols.shape[3], cols.shape[4]
-    for b in prange(B):
+    # cols: (N, C, kh, kw, OH, OW), any strides; dx: (N, C, H, W), zeroed, accumulated.
+    N, C, H, W = dx.shape
+    kh, kw, OH, OW = cols.shape[2], cols.shape[3], cols.shape[4], cols.shape[5]
+    for b in prange(N * C):
+        n, c = b // C, b % C
         for i in range(kh):
             oh0, oh1 = _valid_range(i * dh - ph, sh, OH, H)
             for j in range(kw):
@@ -81,7 +84,7 @@ def _col2im_kernel(cols, dx, sh, sw, ph, pw, dh, dw):
                     h = oh * sh - ph + i * dh
                     w = ow0 * sw - pw + j * dw
                     for ow in range(ow0, ow1):
-                        dx[b, h, w] += cols[b, i, j, oh, ow]
+                        dx[n, c, h, w] += cols[n, c, i, j, oh, ow]
                         w += sw
 
 
@@ -96,24 +99,49 @@ def _out_hw(H, W, kh, kw, stride, padding, dilation):
 
 def im2col(x, kh, kw, stride=1, padding=0, dilation=1):
     """(N, C, H, W) -> (N, C*kh*kw, OH*OW) patch matrix; output dtype = x.dtype."""
-    stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
-    N, C, H, W = x.shape
-    OH, OW = _out_hw(H, W, kh, kw, stride, padding, dilation)
-    xb = np.ascontiguousarray(x).reshape(N * C, H, W)
-    out = np.empty((N * C, kh, kw, OH, OW), dtype=x.dtype)
-    _im2col_kernel(xb, out, *stride, *padding, *dilation)
+    N, C, OH, OW, geometry = _geometry(x.shape, kh, kw, stride, padding, dilation)
+    out = np.empty((N, C, kh, kw, OH, OW), dtype=x.dtype)
+    _im2col_kernel(np.ascontiguousarray(x), out, *geometry)
     return out.reshape(N, C * kh * kw, OH * OW)
+
+
+def im2col_kn(x, kh, kw, stride=1, padding=0, dilation=1):
+    """(N, C, H, W) -> (C*kh*kw, N*OH*OW): the patches of the whole batch side
+    by side, so a convolution and both its gradients are single GEMMs with
+    the batch inside the product (no per-sample products to sum)."""
+    N, C, OH, OW, geometry = _geometry(x.shape, kh, kw, stride, padding, dilation)
+    out = np.empty((C, kh, kw, N, OH, OW), dtype=x.dtype)
+    _im2col_kernel(np.ascontiguousarray(x), out.transpose(3, 0, 1, 2, 4, 5), *geometry)
+    return out.reshape(C * kh * kw, N * OH * OW)
 
 
 def col2im(cols, x_shape, kh, kw, stride=1, padding=0, dilation=1):
     """Adjoint of :func:`im2col`: (N, C*kh*kw, OH*OW) -> (N, C, H, W), summing overlaps."""
+    N, C, OH, OW, geometry = _geometry(x_shape, kh, kw, stride, padding, dilation)
+    _check_cols("col2im", cols, (N, C * kh * kw, OH * OW), x_shape)
+    dx = np.zeros((N, C) + tuple(x_shape[2:]), dtype=cols.dtype)
+    _col2im_kernel(np.ascontiguousarray(cols).reshape(N, C, kh, kw, OH, OW), dx, *geometry)
+    return dx
+
+
+def col2im_kn(cols, x_shape, kh, kw, stride=1, padding=0, dilation=1):
+    """Adjoint of :func:`im2col_kn`: (C*kh*kw, N*OH*OW) -> (N, C, H, W)."""
+    N, C, OH, OW, geometry = _geometry(x_shape, kh, kw, stride, padding, dilation)
+    _check_cols("col2im_kn", cols, (C * kh * kw, N * OH * OW), x_shape)
+    dx = np.zeros((N, C) + tuple(x_shape[2:]), dtype=cols.dtype)
+    view = np.ascontiguousarray(cols).reshape(C, kh, kw, N, OH, OW)
+    _col2im_kernel(view.transpose(3, 0, 1, 2, 4, 5), dx, *geometry)
+    return dx
+
+
+def _geometry(x_shape, kh, kw, stride, padding, dilation):
     stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
     N, C, H, W = x_shape
     OH, OW = _out_hw(H, W, kh, kw, stride, padding, dilation)
-    if cols.shape != (N, C * kh * kw, OH * OW):
-        raise ValueError(f"cols shape {cols.shape} does not match "
-                         f"{(N, C * kh * kw, OH * OW)} for x_shape {tuple(x_shape)}")
-    cb = np.ascontiguousarray(cols).reshape(N * C, kh, kw, OH, OW)
-    dx = np.zeros((N * C, H, W), dtype=cols.dtype)
-    _col2im_kernel(cb, dx, *stride, *padding, *dilation)
-    return dx.reshape(N, C, H, W)
+    return N, C, OH, OW, stride + padding + dilation
+
+
+def _check_cols(name, cols, expected, x_shape):
+    if tuple(cols.shape) != expected:
+        raise ValueError(f"{name}: cols shape {tuple(cols.shape)} does not match "
+                         f"{expected} for x_shape {tuple(x_shape)}")

@@ -325,6 +325,17 @@ class CUDABackend:
         return self._kernels.col2im(*self._inputs(cols), x_shape, kh, kw, stride, padding,
                                     dilation)
 
+    def im2col_kn(self, x, kh, kw, stride=1, padding=0, dilation=1):
+        """kernels.cpu.im2col_kn's (C*kh*kw, N*OH*OW) layout, from the batch-major kernel."""
+        cols = self.im2col(x, kh, kw, stride, padding, dilation)
+        N, K, L = cols.shape
+        return self.xp.ascontiguousarray(cols.transpose(1, 0, 2)).reshape(K, N * L)
+
+    def col2im_kn(self, cols, x_shape, kh, kw, stride=1, padding=0, dilation=1):
+        N, (K, NL) = x_shape[0], cols.shape
+        batch = self.xp.ascontiguousarray(cols.reshape(K, N, NL // N).transpose(1, 0, 2))
+        return self.col2im(batch, x_shape, kh, kw, stride, padding, dilation)
+
     def conv2d_forward(self, x, w, stride=1, padding=0, dilation=1):
         return self._kernels.conv2d_forward(*self._inputs(x, w), stride, padding, dilation)
 
