@@ -38,12 +38,7 @@ class Adagrad(Optimizer):
     def _update_group(self, group):
         lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
         weight_decay = group["weight_decay"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            xp, d = p._backend.xp, p._data
-            g = p.grad._data
-            state = self.state[p]
+        for p, xp, d, g, state in self._with_grads(group):
             if len(state) == 0:
                 self._init_state(p)
             step = increment_step(state["step"])

@@ -32,12 +32,7 @@ class Adam(Optimizer):
     def _update_group(self, group):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            xp, d = p._backend.xp, p._data
-            g = p.grad._data
-            state = self.state[p]
+        for p, xp, d, g, state in self._with_grads(group):
             if len(state) == 0:
                 state["step"] = new_step()
                 state["exp_avg"] = zeros_state(p)

@@ -152,6 +152,13 @@ class Optimizer:
                                   f"(or override step)")
 
     # ------------------------------------------------------------ state dict
+    def _with_grads(self, group):
+        """(param, array module, data, grad, state) for each parameter of the
+        group that has a gradient: what every update rule loops over."""
+        for p in group["params"]:
+            if p.grad is not None:
+                yield p, p._backend.xp, p._data, p.grad._data, self.state[p]
+
     def state_dict(self):
         """{"state": {index: {...}}, "param_groups": [{..., "params": [index, ...]}]},
         parameters numbered in group order, as PyTorch does. The state tensors

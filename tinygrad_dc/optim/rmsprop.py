@@ -26,12 +26,7 @@ class RMSprop(Optimizer):
     def _update_group(self, group):
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
         weight_decay, momentum = group["weight_decay"], group["momentum"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            xp, d = p._backend.xp, p._data
-            g = p.grad._data
-            state = self.state[p]
+        for p, xp, d, g, state in self._with_grads(group):
             if len(state) == 0:
                 state["step"] = new_step()
                 state["square_avg"] = zeros_state(p)
