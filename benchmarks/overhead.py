@@ -7,19 +7,18 @@ PyTorch, timed in the same run. Prints microseconds per op.
 import argparse
 
 import numpy as np
-import torch
 
-import tinygrad_dc as tg
 from benchmarks.common import interleaved, summary, machine_line
 
 N_OPS = 1000
 
 
-def chain(x, w, b):
-    """N_OPS elementwise ops: (mul, add, tanh) repeated."""
-    for i in range(N_OPS // 3):
+def chain(x, w, b, n_ops=N_OPS):
+    """n_ops elementwise ops: (mul, add, tanh) repeated, then one mul
+    (n_ops = 1000 -> 333 triples + the 1,000th op)."""
+    for _ in range((n_ops - 1) // 3):
         x = (x * w + b).tanh()
-    return x * w  # the 1,000th op
+    return x * w
 
 
 def make_workloads(lib, data):
@@ -44,6 +43,10 @@ def make_workloads(lib, data):
 
 
 def run(iters=30):
+    # the libraries load here, not at import: benchmarks.run imports this
+    # module from child processes that must load only one framework
+    import torch
+    import tinygrad_dc as tg
     torch.set_num_threads(1)  # 16-element tensors: threads only add overhead
     rng = np.random.default_rng(0)
     data = [rng.standard_normal(16).astype(np.float32) * s for s in (1.0, 0.5, 0.1)]
