@@ -23,8 +23,15 @@ def default_count():
         return os.cpu_count() or 1
 
 
+# Idle threads sleep at once instead of spinning. Both frameworks run in one
+# process, interleaved: a pool that spins after its call steals the cores
+# from the other framework's next call. tinygrad_dc sets the same defaults
+# on import, but torch (imported first here) reads them at its own import.
+QUIET_POOLS = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
+
+
 def environment(count):
-    return {name: str(count) for name in THREAD_VARIABLES}
+    return dict({name: str(count) for name in THREAD_VARIABLES}, **QUIET_POOLS)
 
 
 def set_environment(count):

@@ -1,4 +1,15 @@
 """tinygrad_dc: a readable deep learning engine that speaks PyTorch's dialect."""
+import os as _os
+
+# Two thread pools share the cores: OpenBLAS's (matmuls) and OpenMP's (the
+# parallel Numba kernels). By default each keeps its idle threads spinning
+# for a while after a call, so a kernel that follows a matmul (or the other
+# way round) fights busy-waiting threads: a max-pool after a GEMM took 4x
+# longer, a GEMM after a kernel 3x. Idle threads that sleep at once cost
+# nothing measurable. Read when the libraries start, so set here, before
+# NumPy and Numba load; a value the user set wins.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 from .dtypes import (DType as dtype, float16, float32, float64, half, double, int8, uint8,  # noqa: F401
                      int16, int32, int64, long, short, bool_ as bool)
 from .dtypes import float, int  # noqa: F401,A001  (shadowing as torch does)
