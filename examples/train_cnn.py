@@ -17,20 +17,21 @@ def lenet(in_channels, side, classes=10):
     return nn.Sequential(
         nn.Conv2d(in_channels, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(flat, 128), nn.ReLU(),
+        nn.Flatten(), nn.Dropout(0.25),
+        nn.Linear(flat, 128), nn.ReLU(), nn.Dropout(0.25),
         nn.Linear(128, classes),
     )
 
 
 def main(argv=None):
-    args = parser(__doc__.splitlines()[0], epochs=25, batch_size=32, lr=0.05).parse_args(argv)
+    args = parser(__doc__.splitlines()[0], epochs=40, batch_size=32, lr=0.05).parse_args(argv)
     tg.manual_seed(args.seed)
     channels, side = {"digits": (1, 8), "mnist": (1, 28), "fashion-mnist": (1, 28),
                       "cifar10": (3, 32)}[args.dataset]
     model = lenet(channels, side)
     optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, weight_decay=5e-4)
-    return run(args, model, optimizer)
+    scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    return run(args, model, optimizer, scheduler)
 
 
 if __name__ == "__main__":
