@@ -9,7 +9,7 @@ exp log log1p sqrt rsqrt abs sin cos tanh sigmoid relu clamp clip pow neg sign s
 sum mean var std max min amax amin argmax argmin logsumexp softmax log_softmax cumsum norm
 all any reshape flatten unflatten squeeze unsqueeze transpose permute expand repeat split
 chunk unbind flip masked_fill gather tril triu t add sub mul div eq ne lt le gt ge numel
-clone detach
+clone detach floor ceil trunc round log2 log10 exp2 roll prod
 """.split()
 
 

@@ -6,6 +6,7 @@ door, so errors name the shapes, dtypes and devices the user passed.
 """
 from collections import namedtuple
 from contextlib import nullcontext as _nullcontext
+import math
 import numbers
 
 import numpy as np
@@ -657,6 +658,64 @@ class Tensor:
 
     def sign(self):
         return self._like(self._backend.xp.sign(self._data))
+
+    # Piecewise constant: no gradient flows through them (PyTorch's is 0).
+    def floor(self):
+        return self._rounded("floor")
+
+    def ceil(self):
+        return self._rounded("ceil")
+
+    def trunc(self):
+        return self._rounded("trunc")
+
+    def round(self, decimals=0):
+        if self._data.dtype.kind != "f":
+            return self._like(self._data.copy())
+        return self._like(self._backend.xp.round(self._data, decimals))
+
+    def _rounded(self, name):
+        if self._data.dtype.kind != "f":  # integers are already whole (NumPy would make floats)
+            return self._like(self._data.copy())
+        return self._like(getattr(self._backend.xp, name)(self._data))
+
+    def log2(self):
+        return self.log() * (1 / math.log(2))
+
+    def log10(self):
+        return self.log() * (1 / math.log(10))
+
+    def exp2(self):
+        t = self if self._data.dtype.kind == "f" else self.float()
+        return (t * math.log(2)).exp()
+
+    def roll(self, shifts, dims=None):
+        """Elements shifted along `dims` (wrapping around); without dims,
+        over the flattened tensor, as PyTorch's roll."""
+        if dims is None:
+            return self.flatten().roll(shifts, 0).reshape(self.shape)
+        shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+        dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+        if len(shifts) != len(dims):
+            raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+        out = self
+        for shift, dim in zip(shifts, dims):
+            dim = _normalize_dim(dim, self.ndim)
+            n = self.shape[dim]
+            if n == 0 or shift % n == 0:
+                continue
+            cut = n - shift % n
+            head = (slice(None),) * dim
+            out = cat([out[head + (slice(cut, None),)], out[head + (slice(0, cut),)]], dim=dim)
+        return out if out is not self else self.clone()
+
+    def prod(self, dim=None, keepdim=False, dtype=None):
+        t = self.to(dtype) if dtype is not None else self
+        if t._data.dtype.kind in "biu" and t._data.dtype != np.int64:
+            t = t.long()
+        if dim is None:
+            return R.Prod.apply(t.reshape(-1), axis=0)
+        return R.Prod.apply(t, axis=_normalize_dim(dim, t.ndim), keepdim=keepdim)
 
     def square(self):
         return self * self

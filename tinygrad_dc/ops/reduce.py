@@ -185,6 +185,28 @@ class Cumsum(Op):
         return xp.flip(rev.cumsum(axis=self.axis), axis=self.axis)
 
 
+class Prod(Op):
+    """Product along one axis. The gradient of each factor is the product of
+    all the others: exclusive cumulative products from the left and from the
+    right, so zeros among the factors need no special case (out / x would
+    divide by them)."""
+
+    def forward(self, a, axis, keepdim=False):
+        self.a, self.axis, self.keepdim = a, axis, keepdim
+        return a.prod(axis=axis, keepdims=keepdim)
+
+    def backward(self, g):
+        xp, a, axis = self.backend.xp, self.a, self.axis
+        ones = xp.ones_like(xp.take(a, [0], axis=axis))
+        before = xp.cumprod(xp.concatenate([ones, xp.take(a, range(a.shape[axis] - 1), axis=axis)],
+                                           axis=axis), axis=axis)
+        flipped = xp.flip(a, axis=axis)
+        after = xp.cumprod(xp.concatenate([ones, xp.take(flipped, range(a.shape[axis] - 1),
+                                                         axis=axis)], axis=axis), axis=axis)
+        others = before * xp.flip(after, axis=axis)
+        return expand_back(g, a.shape, (axis,), self.keepdim) * others
+
+
 class Norm2(Op):
     """The 2-norm; its gradient x / norm is taken as 0 where the norm is 0."""
     saves_output = True
