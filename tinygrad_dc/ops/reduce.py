@@ -196,15 +196,13 @@ class Prod(Op):
         return a.prod(axis=axis, keepdims=keepdim)
 
     def backward(self, g):
-        xp, a, axis = self.backend.xp, self.a, self.axis
-        ones = xp.ones_like(xp.take(a, [0], axis=axis))
-        before = xp.cumprod(xp.concatenate([ones, xp.take(a, range(a.shape[axis] - 1), axis=axis)],
-                                           axis=axis), axis=axis)
-        flipped = xp.flip(a, axis=axis)
-        after = xp.cumprod(xp.concatenate([ones, xp.take(flipped, range(a.shape[axis] - 1),
-                                                         axis=axis)], axis=axis), axis=axis)
-        others = before * xp.flip(after, axis=axis)
-        return expand_back(g, a.shape, (axis,), self.keepdim) * others
+        xp = self.backend.xp
+        a = xp.moveaxis(self.a, self.axis, -1)  # the product's axis last
+        ones = xp.ones_like(a[..., :1])
+        before = xp.cumprod(xp.concatenate([ones, a[..., :-1]], axis=-1), axis=-1)
+        after = xp.cumprod(xp.concatenate([ones, a[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+        others = xp.moveaxis(before * after, -1, self.axis)
+        return expand_back(g, self.a.shape, (self.axis,), self.keepdim) * others
 
 
 class Norm2(Op):
