@@ -19,20 +19,11 @@ import sys
 import sysconfig
 import time
 
-# One BLAS thread and one Numba thread unless the environment says otherwise.
-# This model's matrices are small (2,048 x 384 at most), so a second thread
-# gains little: on an idle 2-core machine a step was about 10% faster with
-# two, but with the other core busy (a shared machine) the threads of both
-# libraries spun against each other and a step took up to 6x longer. Set
-# before NumPy and Numba are first imported, so it only affects
-# `python train_gpt.py` (an importer has loaded them already).
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# tinygrad_dc first (through common, which also puts the repo on sys.path):
+# it sets the thread pools' wait policy before NumPy's BLAS starts
+from common import check_device, progress, tg
 
 import numpy as np  # noqa: E402
-
-from common import check_device, progress, tg  # noqa: E402 (also puts the repo on sys.path)
-
 import tinygrad_dc.nn.functional as F  # noqa: E402
 from tinygrad_dc import nn, optim  # noqa: E402
 

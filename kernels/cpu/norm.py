@@ -98,13 +98,19 @@ def layer_norm_forward(x, weight, bias, eps):
 
 
 def layer_norm_backward(g, x, mean, invstd, weight):
+    return _backward(_layer_norm_bwd, g, x, mean, invstd, weight)
+
+
+def _backward(kernel, g, x, mean, invstd, weight):
+    """(grad_x, grad_weight, grad_bias) from a norm's backward kernel; the
+    affine parameters run along axis 1 for both layer and batch norm."""
     dtype = x.dtype
     g, x, weight = _prepare(g, x, weight)
     K = x.shape[1]
     w, _ = _affine_or_identity(weight, None, K, x.dtype)
     gx = np.empty_like(x)
     gw, gb = np.zeros(K), np.zeros(K)
-    _layer_norm_bwd(g, x, mean, invstd, w, gx, gw, gb)
+    kernel(g, x, mean, invstd, w, gx, gw, gb)
     return gx.astype(dtype, copy=False), gw.astype(dtype), gb.astype(dtype)
 
 
@@ -172,11 +178,4 @@ def batch_norm_forward(x, weight, bias, eps):
 
 
 def batch_norm_backward(g, x, mean, invstd, weight):
-    dtype = x.dtype
-    g, x, weight = _prepare(g, x, weight)
-    C = x.shape[1]
-    w, _ = _affine_or_identity(weight, None, C, x.dtype)
-    gx = np.empty_like(x)
-    gw, gb = np.empty(C), np.empty(C)
-    _batch_norm_bwd(g, x, mean, invstd, w, gx, gw, gb)
-    return gx.astype(dtype, copy=False), gw.astype(dtype), gb.astype(dtype)
+    return _backward(_batch_norm_bwd, g, x, mean, invstd, weight)

@@ -165,28 +165,25 @@ class Module:
         return handle
 
     # ------------------------------------------------------------ registration
-    def register_parameter(self, name, param):
-        if "_parameters" not in self.__dict__:
-            raise AttributeError("cannot assign parameter before Module.__init__() call")
-        _check_name("parameter", name)
-        if hasattr(self, name) and name not in self._parameters:
+    def _check_registration(self, kind, registry, name, value, required, required_name):
+        if registry not in self.__dict__:
+            raise AttributeError(f"cannot assign {kind} before Module.__init__() call")
+        _check_name(kind, name)
+        if hasattr(self, name) and name not in self.__dict__[registry]:
             raise KeyError(f"attribute '{name}' already exists")
-        if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
-                            f"(nn.Parameter or None required)")
+        if value is not None and not isinstance(value, required):
+            raise TypeError(f"cannot assign '{_typename(value)}' object to {kind} '{name}' "
+                            f"({required_name} or None required)")
+
+    def register_parameter(self, name, param):
+        self._check_registration("parameter", "_parameters", name, param, Parameter,
+                                 "nn.Parameter")
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
         """A tensor that is state but not learnable (e.g. BatchNorm's running
         mean); persistent buffers are part of `state_dict()`."""
-        if "_buffers" not in self.__dict__:
-            raise AttributeError("cannot assign buffer before Module.__init__() call")
-        _check_name("buffer", name)
-        if hasattr(self, name) and name not in self._buffers:
-            raise KeyError(f"attribute '{name}' already exists")
-        if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
-                            f"(Tensor or None required)")
+        self._check_registration("buffer", "_buffers", name, tensor, Tensor, "Tensor")
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
