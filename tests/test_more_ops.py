@@ -32,18 +32,25 @@ def test_prod_of_integers_is_int64():
     np.testing.assert_array_equal(tg.prod(x, 0).numpy(), [3, 8])
 
 
-@pytest.mark.parametrize("shifts, dims", [(1, 0), (-2, 1), ((1, 3), (0, -1)), (5, None),
-                                          (0, 1), (7, -1)])
-def test_roll_gradcheck_and_parity(shifts, dims):
-    x = np.random.default_rng(0).standard_normal((3, 4, 5))
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=3), data=st.data())
+def test_roll_gradcheck_and_parity(shape, data):
+    ndim = len(shape)
+    dims = data.draw(st.one_of(st.none(), st.integers(-ndim, ndim - 1),
+                               st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim,
+                                        unique=True).map(tuple)))
+    count = 1 if dims is None or isinstance(dims, int) else len(dims)
+    shifts = data.draw(st.lists(st.integers(-7, 7), min_size=count, max_size=count))
+    shifts = shifts[0] if count == 1 and not isinstance(dims, tuple) else tuple(shifts)
+    x = np.random.default_rng(0).standard_normal(shape)
     fn = lambda t: t.roll(shifts, dims)  # noqa: E731
     utils.check_grad(fn, x)
     utils.parity(fn, fn, x)
 
 
 @pytest.mark.parametrize("name", ["log2", "log10", "exp2"])
-def test_log_exp_bases(name):
-    x = np.random.default_rng(1).uniform(0.2, 3.0, (3, 4))
+@given(shape=st.lists(st.integers(1, 4), max_size=3))
+def test_log_exp_bases(name, shape):
+    x = np.random.default_rng(1).uniform(0.2, 3.0, shape)
     fn = lambda t: getattr(t, name)()  # noqa: E731
     utils.check_grad(fn, x)
     utils.parity(fn, fn, x)
